@@ -1,0 +1,10 @@
+"""The one error type the loader raises for problems a user can fix."""
+
+
+class LoadError(Exception):
+    """The dataset could not be loaded.
+
+    The message is meant for the person running the load: it names the file,
+    the row when one is known, and what is wrong. The CLI prints it without a
+    traceback.
+    """

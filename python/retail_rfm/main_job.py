@@ -1,0 +1,169 @@
+"""The main job: load the data, `dbt build` everything, print the headlines.
+
+One process does all three, so on the local Spark the JVM and the metastore
+start once (dbt runs in-process and keeps its Spark session).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from retail_rfm import paths
+from retail_rfm.dbt_project import DbtProject
+from retail_rfm.load import load_dataset
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_BUILD_FAILED = 1
+
+HEADLINE_SQL = """
+select
+    '{{ ref("customer_rfm") }}' as customer_rfm_relation,
+    (select count(*) from {{ ref('customer_rfm') }}) as customers,
+    (select count(*) from {{ ref('segment_summary') }} where customers > 0)
+        as segments_used,
+    (select count(*) from {{ ref('segment_summary') }}) as segments
+"""
+
+REVENUE_SQL = """
+select revenue_bucket, customers, invoices, lines, net_revenue,
+    share_of_net_revenue
+from {{ ref('revenue_summary') }}
+order by bucket_rank
+"""
+
+LARGEST_CUSTOMER_SQL = """
+select customer_id, monetary, segment
+from {{ ref('customer_rfm') }}
+order by monetary desc, customer_id
+limit 1
+"""
+
+SEGMENTS_SQL = """
+select segment, customers, net_revenue, share_of_net_revenue,
+    avg_recency_days, avg_frequency
+from {{ ref('segment_summary') }}
+order by segment_rank
+"""
+
+
+def _money(value: Decimal) -> str:
+    return f"£{value:,.2f}"
+
+
+def _share(value: Decimal | float) -> str:
+    return f"{float(value) * 100:.1f}%"
+
+
+def headline(project: DbtProject) -> str:
+    """The figures a user checks after a build, as text."""
+    head = project.query(HEADLINE_SQL)[0]
+    buckets = project.query(REVENUE_SQL)
+    largest = project.query(LARGEST_CUSTOMER_SQL)[0]
+    segments = project.query(SEGMENTS_SQL)
+
+    total: Decimal = sum((row["net_revenue"] for row in buckets), Decimal(0))
+    marts_schema = str(head["customer_rfm_relation"]).rsplit(".", 1)[0]
+    lines = [
+        f"Marts in schema {marts_schema}: customer_rfm, segment_summary, "
+        "revenue_summary",
+        f"  local target: Parquet files under "
+        f"{paths.lake_dir() / 'warehouse' / (marts_schema + '.db')}",
+        f"Customers scored: {head['customers']:,} in "
+        f"{head['segments_used']} of {head['segments']} segments",
+        f"Net revenue: {_money(total)}",
+    ]
+    lines += [
+        f"  {row['revenue_bucket']:<28} {_money(row['net_revenue']):>15} "
+        f"{_share(row['share_of_net_revenue']):>7}  "
+        f"{row['lines']:,} lines, {row['customers']:,} customers"
+        for row in buckets
+    ]
+    lines.append(
+        f"Largest customer: {largest['customer_id']} with "
+        f"{_money(largest['monetary'])} "
+        f"({_share(largest['monetary'] / total)} of net revenue), "
+        f"{largest['segment']}"
+    )
+    lines.append("Segments:")
+    lines += [
+        f"  {row['segment']:<20} {row['customers']:>6,} customers "
+        f"{_money(row['net_revenue']):>15} {_share(row['share_of_net_revenue']):>7}"
+        for row in segments
+    ]
+    return "\n".join(lines)
+
+
+def _failed_nodes(build: Any) -> str:
+    return "\n".join(
+        f"  {node.status}: {node.unique_id}: {node.message}"
+        for node in build.with_status("error", "fail", "runtime error")
+    )
+
+
+def run_main_job(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    if not args.skip_load:
+        load_dataset(args.path, args.raw_location)
+    project = DbtProject(target=args.target)
+    build = project.build()
+    if not build.success:
+        sys.stderr.write(f"dbt build failed:\n{_failed_nodes(build)}\n")
+        return EXIT_BUILD_FAILED
+    sys.stdout.write(headline(project) + "\n")
+    sys.stdout.write(
+        f"Main job done in {time.monotonic() - started:.1f} s "
+        f"(dbt build {build.seconds:.1f} s, {len(build.nodes)} nodes)\n"
+    )
+    return EXIT_OK
+
+
+def show_summary(args: argparse.Namespace) -> int:
+    sys.stdout.write(headline(DbtProject(target=args.target)) + "\n")
+    return EXIT_OK
+
+
+def _add_target_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        default="local",
+        help="the profiles.yml target to build on (default: local)",
+    )
+
+
+def add_run_command(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="the main job: load the data, dbt build, print the headlines",
+        description=(
+            "Load the dataset into the raw table, run `dbt build` (every seed, "
+            "model and test) and print where the marts are and their headline "
+            "figures."
+        ),
+    )
+    parser.add_argument("--path", type=Path, help="the dataset file to load")
+    parser.add_argument(
+        "--raw-location", type=Path, help="the raw table folder (see `load`)"
+    )
+    parser.add_argument(
+        "--skip-load",
+        action="store_true",
+        help="build on the raw table as it is, without loading",
+    )
+    _add_target_argument(parser)
+    parser.set_defaults(handler=run_main_job)
+
+
+def add_summary_command(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "summary", help="print the headline figures of the built marts"
+    )
+    _add_target_argument(parser)
+    parser.set_defaults(handler=show_summary)

@@ -1,0 +1,127 @@
+"""Shared fixtures: the loader's environment, and dbt builds on local Spark."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retail_rfm.dbt_project import PROJECT_DIR, BuildResult, DbtProject
+from retail_rfm.load import load_dataset
+
+SHARED_DATASET = (
+    PROJECT_DIR.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
+)
+
+LOADER_ENV = (
+    "ONLINE_RETAIL_PATH",
+    "ONLINE_RETAIL_URL",
+    "ONLINE_RETAIL_SHA256",
+    "RETAIL_RFM_CACHE_DIR",
+    "RETAIL_RAW_LOCATION",
+    "RETAIL_LAKE_DIR",
+    "XDG_CACHE_HOME",
+)
+
+
+@pytest.fixture
+def loader_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No loader setting leaks in from the caller's environment.
+
+    The cache and the lake live under tmp_path, and the download URL points at
+    a closed loopback port, so no test can reach the internet by accident.
+    Returns the lake folder.
+    """
+    for name in LOADER_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RETAIL_LAKE_DIR", str(tmp_path / "lake"))
+    monkeypatch.setenv("RETAIL_RFM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ONLINE_RETAIL_URL", "http://127.0.0.1:9/online+retail.zip")
+    return tmp_path / "lake"
+
+
+@pytest.fixture
+def raw_dir(tmp_path: Path) -> Path:
+    return tmp_path / "raw" / "invoice_lines"
+
+
+# --- dbt on the local Spark -------------------------------------------------
+# Every dbt invocation of the test run happens in this process and shares one
+# Spark JVM and one Derby metastore (Derby admits one JVM at a time). Each
+# build gets its own schema prefix and raw table, so builds never meet.
+
+
+@dataclass
+class LakeBuild:
+    """A dataset loaded into its own raw table and built by dbt."""
+
+    name: str
+    project: DbtProject
+    build: BuildResult
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        return self.project.query(sql)
+
+    def problems(self) -> list[str]:
+        """Every node that did not pass, with dbt's message."""
+        return [
+            f"{node.status}: {node.unique_id}: {node.message}"
+            for node in self.build.nodes
+            if node.status not in ("success", "pass")
+        ]
+
+
+class SparkLake:
+    """One local lake for the whole test run: raw tables, warehouse, metastore."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.builds: dict[str, LakeBuild] = {}
+
+    def project(self, name: str, **env: str) -> DbtProject:
+        return DbtProject(
+            target="local",
+            env={
+                "RETAIL_LAKE_DIR": str(self.root),
+                "RETAIL_SCHEMA": name,
+                "RETAIL_RAW_LOCATION": str(self.raw_location(name)),
+                **env,
+            },
+            target_path=self.root / "dbt-target" / name,
+        )
+
+    def raw_location(self, name: str) -> Path:
+        return self.root / "raw" / name / "invoice_lines"
+
+    def load_and_build(self, name: str, source: Path, *build_args: str) -> LakeBuild:
+        load_dataset(source, self.raw_location(name))
+        project = self.project(name)
+        result = LakeBuild(name, project, project.build(*build_args))
+        self.builds[name] = result
+        return result
+
+
+@pytest.fixture(scope="session")
+def spark_lake(tmp_path_factory: pytest.TempPathFactory) -> SparkLake:
+    return SparkLake(tmp_path_factory.mktemp("lake"))
+
+
+@pytest.fixture(scope="session")
+def full_dataset() -> Path:
+    """The full real dataset (541,909 lines); the tests need it."""
+    path = Path(os.environ.get("ONLINE_RETAIL_PATH") or SHARED_DATASET)
+    if not path.is_file():
+        pytest.fail(
+            f"the full dataset is not at {path}: set ONLINE_RETAIL_PATH to the "
+            "Online Retail file (.csv, .csv.gz, .xlsx or the UCI .zip)"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def full_build(spark_lake: SparkLake, full_dataset: Path) -> LakeBuild:
+    """The whole project built on the full dataset, once per test run."""
+    return spark_lake.load_and_build("full", full_dataset)
