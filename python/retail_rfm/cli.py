@@ -79,6 +79,8 @@ def configure_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # py4j logs every closed gateway connection at INFO: one line per query.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

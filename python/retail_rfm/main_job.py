@@ -55,7 +55,8 @@ order by segment_rank
 
 
 def _money(value: Decimal) -> str:
-    return f"£{value:,.2f}"
+    sign = "-" if value < 0 else ""
+    return f"{sign}£{abs(value):,.2f}"
 
 
 def _share(value: Decimal | float) -> str:
