@@ -17,11 +17,12 @@ export RETAIL_LAKE_DIR ?= $(CURDIR)/.lake
 ONLINE_RETAIL_PATH ?= $(wildcard $(CURDIR)/../shared/data/online_retail/online_retail.csv.gz)
 export ONLINE_RETAIL_PATH
 
-.PHONY: help build test lint setup clean
+.PHONY: help build test bench lint setup clean
 
 help:
 	@echo "make build   set up, load the data and dbt build on the local Spark"
 	@echo "make test    set up and run the whole test suite (pytest)"
+	@echo "make bench   the main job, printing where its time goes"
 	@echo "make lint    ruff on python/"
 	@echo "make clean   remove the local lake and dbt's target/ (keeps .venv)"
 
@@ -39,6 +40,9 @@ build: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/retail-rfm run --timings
 
 lint: $(STAMP)
 	$(BIN)/ruff check python

@@ -12,10 +12,9 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from retail_rfm import paths
-from retail_rfm.dbt_project import DbtProject
+from retail_rfm.dbt_project import BuildResult, DbtProject
 from retail_rfm.load import load_dataset
 
 log = logging.getLogger(__name__)
@@ -102,7 +101,25 @@ def headline(project: DbtProject) -> str:
     return "\n".join(lines)
 
 
-def _failed_nodes(build: Any) -> str:
+def timings(build: BuildResult, slowest: int = 10) -> str:
+    """Where a build's time went: seconds per kind of node, slowest nodes."""
+    per_kind: dict[str, list[float]] = {}
+    for node in build.nodes:
+        per_kind.setdefault(node.resource_type, []).append(node.seconds)
+    lines = [f"dbt build: {build.seconds:.1f} s wall, by kind of node:"]
+    lines += [
+        f"  {kind:<10} {len(seconds):>4} nodes {sum(seconds):>7.1f} s"
+        for kind, seconds in sorted(per_kind.items())
+    ]
+    lines.append(f"Slowest {slowest} nodes:")
+    lines += [
+        f"  {node.seconds:>6.2f} s  {node.unique_id}"
+        for node in sorted(build.nodes, key=lambda n: -n.seconds)[:slowest]
+    ]
+    return "\n".join(lines)
+
+
+def _failed_nodes(build: BuildResult) -> str:
     return "\n".join(
         f"  {node.status}: {node.unique_id}: {node.message}"
         for node in build.with_status("error", "fail", "runtime error")
@@ -119,6 +136,8 @@ def run_main_job(args: argparse.Namespace) -> int:
         sys.stderr.write(f"dbt build failed:\n{_failed_nodes(build)}\n")
         return EXIT_BUILD_FAILED
     sys.stdout.write(headline(project) + "\n")
+    if args.timings:
+        sys.stdout.write(timings(build) + "\n")
     sys.stdout.write(
         f"Main job done in {time.monotonic() - started:.1f} s "
         f"(dbt build {build.seconds:.1f} s, {len(build.nodes)} nodes)\n"
@@ -157,6 +176,11 @@ def add_run_command(subparsers: argparse._SubParsersAction) -> None:
         "--skip-load",
         action="store_true",
         help="build on the raw table as it is, without loading",
+    )
+    parser.add_argument(
+        "--timings",
+        action="store_true",
+        help="also print where the build's time went (the benchmark)",
     )
     _add_target_argument(parser)
     parser.set_defaults(handler=run_main_job)
