@@ -13,12 +13,14 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from retail_rfm.errors import LoadError
+from retail_rfm.errors import LoadError, ThriftServerError
 from retail_rfm.load import load_dataset
 from retail_rfm.main_job import add_run_command, add_summary_command
+from retail_rfm.thrift_command import add_thrift_command
 
 EXIT_OK = 0
 EXIT_LOAD_ERROR = 2
+EXIT_THRIFT_ERROR = 3
 EXIT_INTERRUPTED = 130
 
 
@@ -55,6 +57,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_load_command,
     add_run_command,
     add_summary_command,
+    add_thrift_command,
 ]
 
 
@@ -89,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LoadError as exc:
         sys.stderr.write(f"retail-rfm {args.command}: error: {exc}\n")
         return EXIT_LOAD_ERROR
+    except ThriftServerError as exc:
+        sys.stderr.write(f"retail-rfm {args.command}: error: {exc}\n")
+        return EXIT_THRIFT_ERROR
     except KeyboardInterrupt:
         sys.stderr.write(f"retail-rfm {args.command}: interrupted\n")
         return EXIT_INTERRUPTED
