@@ -46,8 +46,8 @@ def add_load_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--path", type=Path, help="the dataset file to load")
     parser.add_argument(
         "--raw-location",
-        type=Path,
-        help="the raw table folder (default: $RETAIL_RAW_LOCATION, else "
+        help="the raw table: a folder or an S3 prefix s3://bucket/prefix "
+        "(default: $RETAIL_RAW_LOCATION, else "
         "$RETAIL_LAKE_DIR/raw/online_retail/invoice_lines)",
     )
     parser.set_defaults(handler=_run_load)

@@ -150,7 +150,7 @@ def add_run_command(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--path", type=Path, help="the dataset file to load")
     parser.add_argument(
-        "--raw-location", type=Path, help="the raw table folder (see `load`)"
+        "--raw-location", help="the raw table folder or S3 prefix (see `load`)"
     )
     parser.add_argument(
         "--skip-load",

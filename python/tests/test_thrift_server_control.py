@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ThriftLake, free_ports
+from conftest import LakeBuild, SparkLake, ThriftLake, free_ports
 
 from retail_rfm.cli import EXIT_THRIFT_ERROR, main
 from retail_rfm.thrift_server import ServerSettings, running_server
@@ -117,6 +117,37 @@ def test_server_that_dies_while_starting_shows_its_log(
     code, out, _ = run_cli(capsys, "status", "--lake-dir", str(tmp_path))
     assert code == 1
     assert "no Thrift server is running" in out
+
+
+def test_server_on_a_metastore_in_use_dies_and_says_why(
+    spark_lake: SparkLake,
+    full_build: LakeBuild,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Derby admits one JVM per metastore: this pytest process's own Spark
+    (the `local` target of full_build) holds spark_lake's. A server started
+    on that lake gets as far as opening the metastore, and exits."""
+    port, connect_port = free_ports(2)
+    code, _, err = run_cli(
+        capsys,
+        "start",
+        "--lake-dir",
+        str(spark_lake.root),
+        "--port",
+        str(port),
+        "--connect-port",
+        str(connect_port),
+        "--driver-memory",
+        "1g",
+    )
+    assert code == EXIT_THRIFT_ERROR
+    assert "the Thrift server exited while starting" in err
+    assert "Likely cause: the lake's Derby metastore is open in another JVM" in err
+    assert "Another instance of Derby may have already booted the database" in err
+    assert running_server(ServerSettings(lake_dir=spark_lake.root)) is None
+    # The session target's Spark still works.
+    [row] = full_build.query("select count(*) as n from {{ ref('rfm_segments') }}")
+    assert row == {"n": 11}
 
 
 def test_stale_pid_file_is_cleared(
