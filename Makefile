@@ -17,7 +17,7 @@ export RETAIL_LAKE_DIR ?= $(CURDIR)/.lake
 ONLINE_RETAIL_PATH ?= $(wildcard $(CURDIR)/../shared/data/online_retail/online_retail.csv.gz)
 export ONLINE_RETAIL_PATH
 
-.PHONY: help build test bench lint setup clean
+.PHONY: help build test bench lint setup clean thrift-start thrift-stop thrift-status
 
 help:
 	@echo "make build   set up, load the data and dbt build on the local Spark"
@@ -25,6 +25,9 @@ help:
 	@echo "make bench   the main job, printing where its time goes"
 	@echo "make lint    ruff on python/"
 	@echo "make clean   remove the local lake and dbt's target/ (keeps .venv)"
+	@echo "make thrift-start / thrift-stop / thrift-status"
+	@echo "             the local Spark Thrift server (dbt --target thrift),"
+	@echo "             see docs/thrift.md"
 
 setup: $(STAMP)
 
@@ -48,5 +51,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check python
 	$(BIN)/ruff format --check python
 
+# The local Spark Thrift server on $(RETAIL_LAKE_DIR); ports from
+# RETAIL_THRIFT_PORT (10000) and RETAIL_CONNECT_PORT (15002).
+thrift-start: $(STAMP)
+	$(BIN)/retail-rfm thrift start
+
+thrift-stop: $(STAMP)
+	$(BIN)/retail-rfm thrift stop
+
+thrift-status: $(STAMP)
+	$(BIN)/retail-rfm thrift status
+
 clean:
+	@test ! -x $(BIN)/retail-rfm || $(BIN)/retail-rfm thrift stop
 	rm -rf .lake target logs

@@ -13,12 +13,14 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from retail_rfm.errors import LoadError
+from retail_rfm.errors import LoadError, ThriftServerError
 from retail_rfm.load import load_dataset
 from retail_rfm.main_job import add_run_command, add_summary_command
+from retail_rfm.thrift_command import add_thrift_command
 
 EXIT_OK = 0
 EXIT_LOAD_ERROR = 2
+EXIT_THRIFT_ERROR = 3
 EXIT_INTERRUPTED = 130
 
 
@@ -44,8 +46,8 @@ def add_load_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--path", type=Path, help="the dataset file to load")
     parser.add_argument(
         "--raw-location",
-        type=Path,
-        help="the raw table folder (default: $RETAIL_RAW_LOCATION, else "
+        help="the raw table: a folder or an S3 prefix s3://bucket/prefix "
+        "(default: $RETAIL_RAW_LOCATION, else "
         "$RETAIL_LAKE_DIR/raw/online_retail/invoice_lines)",
     )
     parser.set_defaults(handler=_run_load)
@@ -55,6 +57,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_load_command,
     add_run_command,
     add_summary_command,
+    add_thrift_command,
 ]
 
 
@@ -91,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LoadError as exc:
         sys.stderr.write(f"retail-rfm {args.command}: error: {exc}\n")
         return EXIT_LOAD_ERROR
+    except ThriftServerError as exc:
+        sys.stderr.write(f"retail-rfm {args.command}: error: {exc}\n")
+        return EXIT_THRIFT_ERROR
     except KeyboardInterrupt:
         sys.stderr.write(f"retail-rfm {args.command}: interrupted\n")
         return EXIT_INTERRUPTED

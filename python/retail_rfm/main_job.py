@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from decimal import Decimal
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_BUILD_FAILED = 1
+LOCATION_ROOT_ENV = "RETAIL_LOCATION_ROOT"
 
 HEADLINE_SQL = """
 select
@@ -62,6 +64,15 @@ def _share(value: Decimal | float) -> str:
     return f"{float(value) * 100:.1f}%"
 
 
+def marts_location(target: str, marts_schema: str) -> str:
+    """Where the marts' files are: under RETAIL_LOCATION_ROOT on targets that
+    give tables a location (dbt_project.yml), else the lake's warehouse."""
+    root = os.environ.get(LOCATION_ROOT_ENV, "").strip().rstrip("/")
+    if target != "local" and root:
+        return f"{root}/{marts_schema}/"
+    return str(paths.lake_dir() / "warehouse" / f"{marts_schema}.db")
+
+
 def headline(project: DbtProject) -> str:
     """The figures a user checks after a build, as text."""
     head = project.query(HEADLINE_SQL)[0]
@@ -74,8 +85,7 @@ def headline(project: DbtProject) -> str:
     lines = [
         f"Marts in schema {marts_schema}: customer_rfm, segment_summary, "
         "revenue_summary",
-        f"  local target: Parquet files under "
-        f"{paths.lake_dir() / 'warehouse' / (marts_schema + '.db')}",
+        f"  Parquet files under {marts_location(project.target, marts_schema)}",
         f"Customers scored: {head['customers']:,} in "
         f"{head['segments_used']} of {head['segments']} segments",
         f"Net revenue: {_money(total)}",
@@ -170,7 +180,7 @@ def add_run_command(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--path", type=Path, help="the dataset file to load")
     parser.add_argument(
-        "--raw-location", type=Path, help="the raw table folder (see `load`)"
+        "--raw-location", help="the raw table folder or S3 prefix (see `load`)"
     )
     parser.add_argument(
         "--skip-load",
