@@ -279,8 +279,7 @@ def running_server(settings: ServerSettings) -> ServerState | None:
     """The server of this lake when it is running; removes a stale pid file."""
     state = read_state(settings)
     if state is None:
-        if settings.pid_file.exists():
-            settings.pid_file.unlink()
+        settings.pid_file.unlink(missing_ok=True)
         return None
     if _is_our_server(state.pid, settings):
         return state
@@ -422,11 +421,35 @@ def start(
     )
     settings.pid_file.write_text(json.dumps(asdict(state), indent=2) + "\n")
 
-    deadline = started + timeout
+    try:
+        _wait_until_up(settings, process, offset, started + timeout, timeout)
+    except BaseException:
+        # Failed, timed out or interrupted (Ctrl-C): leave nothing running.
+        if process.poll() is None:
+            _terminate(process.pid, DEFAULT_STOP_TIMEOUT)
+            process.wait()
+        settings.pid_file.unlink(missing_ok=True)
+        raise
+    log.info(
+        "Spark Thrift server up in %.1f s: %s",
+        time.monotonic() - started,
+        state.describe(),
+    )
+    return state
+
+
+def _wait_until_up(
+    settings: ServerSettings,
+    process: subprocess.Popen[bytes],
+    offset: int,
+    deadline: float,
+    timeout: float,
+) -> None:
+    """Return when both ports answer; raise when the server exits first or
+    the deadline passes."""
     while True:
         code = process.poll()
         if code is not None:
-            settings.pid_file.unlink(missing_ok=True)
             raise _startup_failure(
                 settings,
                 offset,
@@ -437,11 +460,8 @@ def start(
             and accepts_connections(settings.connect_port)
             and _answers_sql(settings.port)
         ):
-            break
+            return
         if time.monotonic() > deadline:
-            _terminate(process.pid, DEFAULT_STOP_TIMEOUT)
-            process.wait()
-            settings.pid_file.unlink(missing_ok=True)
             raise _startup_failure(
                 settings,
                 offset,
@@ -449,12 +469,6 @@ def start(
                 "it was stopped",
             )
         time.sleep(1)
-    log.info(
-        "Spark Thrift server up in %.1f s: %s",
-        time.monotonic() - started,
-        state.describe(),
-    )
-    return state
 
 
 def _terminate(pid: int, timeout: float) -> bool:
