@@ -25,7 +25,9 @@ class SparkOssAdapter(SparkAdapter):
     ConnectionManager = SparkOssConnectionManager  # type: ignore[assignment]
 
     @classmethod
-    def get_adapter_run_info(cls, config: RelationConfig) -> AdapterTrackingRelationInfo:
+    def get_adapter_run_info(
+        cls, config: RelationConfig
+    ) -> AdapterTrackingRelationInfo:
         # dbt derives the module name from the class name ("sparkoss"), which
         # is not this adapter's module: name it here.
         return AdapterTrackingRelationInfo(

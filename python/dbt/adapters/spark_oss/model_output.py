@@ -89,7 +89,8 @@ def contract_error_message(relation: str, mismatches: list[ColumnMismatch]) -> s
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     table = [
-        "  " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        "  "
+        + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         for row in rows
     ]
     return (
