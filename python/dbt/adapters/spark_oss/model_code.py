@@ -54,8 +54,9 @@ class ModelSource:
         start = compiled_code.find(raw_code) if raw_code.strip() else -1
         if start >= 0 and not compiled_code[:start].strip():
             wrapper_code = compiled_code[start + len(raw_code) :]
-            # The wrapper starts on the last line of the model code.
-            first_line = raw_code.count("\n") + 1
+            # The wrapper starts on the last line of the model code; the run
+            # file also holds the lines of that indentation.
+            first_line = compiled_code[: start + len(raw_code)].count("\n") + 1
             return cls(model_file, raw_code, wrapper_file, wrapper_code, first_line)
         # Not dbt's usual layout: run it whole, named after the model.
         return cls(model_file, compiled_code.lstrip(), wrapper_file, "", 1)

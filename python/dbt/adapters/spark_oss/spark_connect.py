@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from dbt.adapters.events.logging import AdapterLogger
 from dbt_common.exceptions import DbtRuntimeError
+
+logger = AdapterLogger("spark_oss")
 
 DEFAULT_PORT = 15002
 CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
@@ -37,6 +40,7 @@ class ConnectEndpoint:
     url: str
     host: str
     port: int
+    use_ssl: bool = False
 
     @classmethod
     def parse(cls, url: str | None) -> ConnectEndpoint:
@@ -58,14 +62,20 @@ class ConnectEndpoint:
             port = parts.port or DEFAULT_PORT
         except ValueError as exc:
             raise ConnectEndpointError(f"connect_url {url!r}: {exc}") from exc
-        return cls(url=url, host=parts.hostname, port=port)
+        params = dict(
+            item.split("=", 1) for item in parts.path.split(";")[1:] if "=" in item
+        )
+        use_ssl = params.get("use_ssl", "").lower() == "true"
+        return cls(url=url, host=parts.hostname, port=port, use_ssl=use_ssl)
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
     def probe(self, timeout_seconds: float) -> None:
-        """Fail within `timeout_seconds` when nothing listens at the address.
+        """Fail within about `timeout_seconds` when no gRPC server answers at
+        the address: nothing listens, the network drops the packets, or what
+        listens does not speak HTTP/2.
 
         The Connect client would otherwise retry an unreachable server with
         growing back-off for minutes before giving up.
@@ -75,15 +85,35 @@ class ConnectEndpoint:
             with socket.create_connection((self.host, self.port), timeout_seconds):
                 pass
         except OSError as exc:
-            waited = time.monotonic() - started
             reason = "timed out" if isinstance(exc, TimeoutError) else str(exc)
-            raise ConnectEndpointError(
-                f"Spark Connect server {self.url} is not reachable: no "
-                f"connection to {self.address} ({reason}, after {waited:.1f} s). "
-                "Is the Thrift server running with "
-                f"--conf spark.plugins={CONNECT_PLUGIN} and "
-                f"spark.connect.grpc.binding.port={self.port}?"
+            raise self._unreachable(reason, started) from exc
+
+        import grpc
+
+        channel = (
+            grpc.secure_channel(self.address, grpc.ssl_channel_credentials())
+            if self.use_ssl
+            else grpc.insecure_channel(self.address)
+        )
+        try:
+            remaining = max(timeout_seconds - (time.monotonic() - started), 0.1)
+            grpc.channel_ready_future(channel).result(timeout=remaining)
+        except grpc.FutureTimeoutError as exc:
+            raise self._unreachable(
+                "it accepts TCP connections but no gRPC (HTTP/2) session came up",
+                started,
             ) from exc
+        finally:
+            channel.close()
+
+    def _unreachable(self, reason: str, started: float) -> ConnectEndpointError:
+        return ConnectEndpointError(
+            f"Spark Connect server {self.url} is not reachable: no connection "
+            f"to {self.address} ({reason}, after "
+            f"{time.monotonic() - started:.1f} s). Is the Thrift server running "
+            f"with --conf spark.plugins={CONNECT_PLUGIN} and "
+            f"spark.connect.grpc.binding.port={self.port}?"
+        )
 
 
 @contextmanager
@@ -104,6 +134,7 @@ def connect_session(endpoint: ConnectEndpoint) -> Iterator[Any]:
     try:
         session = ConnectSession.builder.remote(endpoint.url).create()
         try:
+            _check_answers(session, endpoint)
             yield session
         finally:
             session.stop()
@@ -112,6 +143,20 @@ def connect_session(endpoint: ConnectEndpoint) -> Iterator[Any]:
             os.environ.pop(CONNECT_MODE_VARIABLE, None)
         else:
             os.environ[CONNECT_MODE_VARIABLE] = saved
+
+
+def _check_answers(session: Any, endpoint: ConnectEndpoint) -> None:
+    """One cheap request, so that a server that is not Spark Connect is
+    reported as such, naming the address, before the model runs."""
+    try:
+        version = session.version
+    except Exception as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ConnectEndpointError(
+            f"{endpoint.url} ({endpoint.address}) answered, but not as a Spark "
+            f"Connect server: {type(exc).__name__}: {first_line}"
+        ) from exc
+    logger.debug(f"Spark Connect server {endpoint.url}: Spark {version}")
 
 
 def connect_plugin_conf(
