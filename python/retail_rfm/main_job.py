@@ -13,6 +13,7 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from retail_rfm import paths
 from retail_rfm.dbt_project import BuildResult, DbtProject
@@ -55,6 +56,25 @@ order by segment_rank
 """
 
 
+CLUSTERS_SQL = """
+select
+    profile.cluster_id, profile.cluster_label, profile.customers,
+    profile.share_of_customers, profile.net_revenue,
+    profile.share_of_net_revenue, profile.avg_recency_days,
+    profile.avg_frequency, profile.median_monetary,
+    run.cluster_count, run.silhouette, run.outlier_policy
+from {{ ref('cluster_profile') }} as profile
+cross join (
+    select
+        max(cluster_count) as cluster_count,
+        max(silhouette) as silhouette,
+        max(outlier_policy) as outlier_policy
+    from {{ ref('customer_clusters') }}
+) as run
+order by profile.cluster_id
+"""
+
+
 def _money(value: Decimal) -> str:
     sign = "-" if value < 0 else ""
     return f"{sign}£{abs(value):,.2f}"
@@ -84,7 +104,7 @@ def headline(project: DbtProject) -> str:
     marts_schema = str(head["customer_rfm_relation"]).rsplit(".", 1)[0]
     lines = [
         f"Marts in schema {marts_schema}: customer_rfm, segment_summary, "
-        "revenue_summary",
+        "revenue_summary, customer_clusters, cluster_profile",
         f"  Parquet files under {marts_location(project.target, marts_schema)}",
         f"Customers scored: {head['customers']:,} in "
         f"{head['segments_used']} of {head['segments']} segments",
@@ -108,6 +128,7 @@ def headline(project: DbtProject) -> str:
         f"{_money(row['net_revenue']):>15} {_share(row['share_of_net_revenue']):>7}"
         for row in segments
     ]
+    lines += cluster_lines(project.query(CLUSTERS_SQL))
     return "\n".join(lines)
 
 
@@ -127,6 +148,30 @@ def timings(build: BuildResult, slowest: int = 10) -> str:
         for node in sorted(build.nodes, key=lambda n: -n.seconds)[:slowest]
     ]
     return "\n".join(lines)
+
+
+def cluster_lines(clusters: list[dict[str, Any]]) -> list[str]:
+    """The cluster profile: one line per cluster of customer_clusters."""
+    if not clusters:
+        return ["Customer clusters: none (customer_rfm is empty)"]
+    run = clusters[0]
+    silhouette = (
+        "n/a" if run["silhouette"] is None else f"{float(run['silhouette']):.3f}"
+    )
+    lines = [
+        f"Customer clusters (k-means on Spark, k={run['cluster_count']}, "
+        f"silhouette {silhouette}, extreme customers: {run['outlier_policy']}):"
+    ]
+    lines += [
+        f"  {row['cluster_id']:>2} {row['cluster_label']:<34} "
+        f"{row['customers']:>6,} customers {_share(row['share_of_customers']):>6} "
+        f"{_money(row['net_revenue']):>15} {_share(row['share_of_net_revenue']):>6}"
+        f"  {float(row['avg_recency_days']):.0f} days, "
+        f"{float(row['avg_frequency']):.1f} invoices, "
+        f"median {_money(row['median_monetary'])}"
+        for row in clusters
+    ]
+    return lines
 
 
 def _failed_nodes(build: BuildResult) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cluster_fixture import write_cluster_lines
 
 from retail_rfm import thrift_server
 from retail_rfm.dbt_project import PROJECT_DIR, BuildResult, DbtProject
@@ -208,3 +209,31 @@ def thrift_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThriftLake
 def thrift_full_build(thrift_lake: ThriftLake, full_dataset: Path) -> LakeBuild:
     """The whole project built on the full dataset through the Thrift server."""
     return thrift_lake.load_and_build("full", full_dataset)
+
+
+# The customers of cluster_fixture are 37: at the default quantile 0.99 none
+# would count as extreme, at 0.95 the one extreme customer does.
+CLUSTER_VARS = '{"cluster_outlier_quantile": 0.95}'
+
+# Everything customer_clusters needs, then the clusters with every test on
+# them or downstream; the tests of the SQL models upstream run in the other
+# builds (edge cases, full data), not again here.
+CLUSTER_SELECTION = (
+    "--select",
+    "+cluster_profile",
+    "customer_clusters+,resource_type:test",
+    "--indirect-selection",
+    "empty",
+)
+
+
+@pytest.fixture(scope="session")
+def clusters_build(
+    spark_lake: SparkLake, tmp_path_factory: pytest.TempPathFactory
+) -> LakeBuild:
+    """customer_clusters and cluster_profile built, with their tests, on
+    invented, well separated customers (cluster_fixture)."""
+    source = write_cluster_lines(tmp_path_factory.mktemp("clusters") / "lines.csv")
+    return spark_lake.load_and_build(
+        "clusters", source, *CLUSTER_SELECTION, "--vars", CLUSTER_VARS
+    )
