@@ -199,6 +199,27 @@ def test_cluster_profile_sums_to_customer_rfm(
     assert sum(p["net_revenue"] for p in profile) == rfm["net_revenue"]
 
 
+def test_a_wrong_var_fails_the_model_with_its_line(
+    clusters_build: LakeBuild, policy_rows: dict[str, dict[str, list[Any]]]
+) -> None:
+    """A misspelt policy stops the Python model before any Spark work, and
+    dbt shows where in the model file. (Runs after the policy builds: the
+    failed model leaves no table behind.)"""
+    build = clusters_build.project.build(
+        "--select", "customer_clusters", "--indirect-selection", "empty",
+        "--vars", '{"cluster_outlier_policy": "drop"}',
+    )  # fmt: skip
+    assert not build.success
+    [node] = build.with_status("error")
+    assert node.unique_id == "model.retail_rfm.customer_clusters"
+    assert "var cluster_outlier_policy must be one of keep, cap, separate" in (
+        node.message
+    )
+    assert "got 'drop'" in node.message
+    assert 'File "models/marts/customer_clusters.py", line' in node.message
+    assert "in read_settings" in node.message
+
+
 # --- the full data ------------------------------------------------------------------
 
 

@@ -154,3 +154,23 @@ def test_build_stops_when_the_raw_table_is_empty(
     assert "never_loaded_raw.invoice_lines" in message
     assert "holds no rows" in message
     assert "retail-rfm load" in message
+
+
+def test_too_few_customers_make_one_cluster(edge_build: LakeBuild) -> None:
+    """Three customers cannot be split into the 3 to 6 clusters of the
+    default range: customer_clusters still covers each of them, as one group
+    without a silhouette, and the build stays green."""
+    rows = edge_build.query(
+        "select customer_id, cluster_id, cluster_label, cluster_count, silhouette "
+        "from {{ ref('customer_clusters') }} order by customer_id"
+    )
+    assert [row["customer_id"] for row in rows] == [70001, 70002, 70004]
+    assert {
+        (
+            row["cluster_id"],
+            row["cluster_label"],
+            row["cluster_count"],
+            row["silhouette"],
+        )
+        for row in rows
+    } == {(1, "all customers (too few to cluster)", 1, None)}
