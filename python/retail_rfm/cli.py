@@ -15,7 +15,11 @@ from pathlib import Path
 
 from retail_rfm.errors import LoadError
 from retail_rfm.load import load_dataset
-from retail_rfm.main_job import add_run_command, add_summary_command
+from retail_rfm.main_job import (
+    add_report_command,
+    add_run_command,
+    add_summary_command,
+)
 from retail_rfm.pr_check import add_pr_check_command, add_save_state_command
 
 EXIT_OK = 0
@@ -56,6 +60,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_load_command,
     add_run_command,
     add_summary_command,
+    add_report_command,
     add_save_state_command,
     add_pr_check_command,
 ]

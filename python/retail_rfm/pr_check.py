@@ -130,7 +130,8 @@ def select_changed(project: DbtProject, state_dir: Path) -> list[str]:
         "json",
         "--output-keys",
         "unique_id",
-        "--quiet",
+        "--log-level",
+        "none",
     )
     return sorted(json.loads(line)["unique_id"] for line in outcome.result or [])
 
