@@ -75,8 +75,12 @@ def test_every_resource_and_column_is_described(docs_site: DocsSite) -> None:
     assert {"model", "seed", "source", "test", "unit_test", "analysis", "macro"} <= (
         kinds
     )
+    # The on-run-start hook is an operation: YAML cannot describe it; the
+    # macro it calls (register_raw_invoice_lines) is described instead.
     undescribed = sorted(
-        uid for uid, node in resources.items() if not node["description"].strip()
+        uid
+        for uid, node in resources.items()
+        if not node["description"].strip() and node["resource_type"] != "operation"
     )
     assert undescribed == [], f"no description: {undescribed}"
     columns_undescribed = sorted(

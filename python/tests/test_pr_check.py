@@ -80,8 +80,12 @@ def pull_request(main_repo: Path) -> Iterator[Path]:
     _git(main_repo, "clean", "--quiet", "-fd", "--exclude=target")
 
 
-def _selection(repo: Path, state: Path, *, run_lint: bool = False) -> list[str]:
-    project = DbtProject(project_dir=repo, target_path=repo / "target")
+def _selection(
+    repo: Path, state: Path, *, run_lint: bool = False, schema: str = "retail"
+) -> list[str]:
+    project = DbtProject(
+        env={"RETAIL_SCHEMA": schema}, project_dir=repo, target_path=repo / "target"
+    )
     return pr_check(project, state, list_only=True, run_lint=run_lint).selected
 
 
@@ -136,6 +140,14 @@ def test_a_description_only_change_builds_nothing(
     yaml = pull_request / "models" / "marts" / "_marts__models.yml"
     yaml.write_text(yaml.read_text().replace("Segment name.", "The segment's name."))
     assert _selection(pull_request, main_state) == []
+
+
+def test_pull_request_schemas_do_not_count_as_a_change(
+    pull_request: Path, main_state: Path
+) -> None:
+    """The pull request builds into schemas of its own (pr_*); the source's
+    schema follows the target schema, yet it is the same code as on main."""
+    assert _selection(pull_request, main_state, schema="pr") == []
 
 
 def test_sql_that_breaks_the_style_fails_the_check(
