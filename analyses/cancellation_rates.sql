@@ -1,9 +1,9 @@
 -- How much is cancelled, month by month and over the whole data (the row
 -- `all`): the share of invoices that are cancellations, the share of the
--- purchase value they reverse, and the share of purchasing customers who
--- cancelled something. A cancellation counts in the month it was raised;
--- it may reverse a purchase of an earlier month, or of before the data
--- begins.
+-- purchase value they reverse, and how many customers bought and how many
+-- cancelled (a customer with only cancellations counts among the latter
+-- only). A cancellation counts in the month it was raised; it may reverse a
+-- purchase of an earlier month, or of before the data begins.
 
 with
 
