@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from matplotlib import colormaps, patches, ticker
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
 from retail_rfm.dbt_project import DbtProject
@@ -200,16 +201,20 @@ def plot_grid(grid: list[dict[str, Any]], segments: list[dict[str, Any]]) -> Plo
     axis = figure.subplots()
     for cell in grid:
         x, y = cell["r_score"], cell["fm_score"]
+        fill = colours.get(cell["segment"], "#ffffff")
         axis.add_patch(
             patches.Rectangle(
                 (x - 0.5, y - 0.5),
                 1,
                 1,
-                facecolor=colours.get(cell["segment"], "#ffffff"),
+                facecolor=fill,
                 edgecolor="white",
                 linewidth=2,
             )
         )
+        # White text on dark cells, black on light ones.
+        red, green, blue = to_rgb(fill)
+        ink = "white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.5 else "black"
         axis.text(
             x,
             y + 0.12,
@@ -218,8 +223,11 @@ def plot_grid(grid: list[dict[str, Any]], segments: list[dict[str, Any]]) -> Plo
             va="center",
             fontsize=13,
             weight="bold",
+            color=ink,
         )
-        axis.text(x, y - 0.2, cell["segment"], ha="center", va="center", fontsize=8)
+        axis.text(
+            x, y - 0.2, cell["segment"], ha="center", va="center", fontsize=8, color=ink
+        )
     axis.set_xlim(0.5, 5.5)
     axis.set_ylim(0.5, 5.5)
     axis.set_xticks(range(1, 6))
