@@ -33,7 +33,7 @@ help:
 	@echo "make docs-serve  serve the docs site on http://$(DOCS_HOST):$(DOCS_PORT)"
 	@echo "make main-state  save main's manifest to MAIN_STATE_DIR for pr-check"
 	@echo "make pr-check    lint, then dbt build of what a change touches and downstream"
-	@echo "make clean       remove the local lake and dbt's target/ (keeps .venv)"
+	@echo "make clean       remove the local lake, dbt's target/ and .state/ (keeps .venv)"
 
 setup: $(STAMP)
 
@@ -78,4 +78,4 @@ pr-check: $(STAMP)
 		$(PR_CHECK_ARGS)
 
 clean:
-	rm -rf .lake target logs
+	rm -rf .lake target logs .state
