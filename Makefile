@@ -23,17 +23,22 @@ DOCS_PORT ?= 8080
 # Where `make pr-check` finds the manifest of main (see docs/pull-requests.md).
 MAIN_STATE_DIR ?= $(CURDIR)/.state/main
 
-.PHONY: help build test lint sql-lint docs docs-serve pr-check main-state setup clean
+.PHONY: help build test bench lint sql-lint docs docs-serve pr-check main-state \
+	setup clean thrift-start thrift-stop thrift-status
 
 help:
 	@echo "make build       set up, load the data and dbt build on the local Spark"
 	@echo "make test        set up and run the whole test suite (pytest)"
+	@echo "make bench       the main job, printing where its time goes"
 	@echo "make lint        ruff on python/, sqlfluff on models/, tests/, analyses/"
 	@echo "make docs        dbt docs generate (after make build: needs the tables)"
 	@echo "make docs-serve  serve the docs site on http://$(DOCS_HOST):$(DOCS_PORT)"
 	@echo "make main-state  save main's manifest to MAIN_STATE_DIR for pr-check"
 	@echo "make pr-check    lint, then dbt build of what a change touches and downstream"
 	@echo "make clean       remove the local lake, dbt's target/ and .state/ (keeps .venv)"
+	@echo "make thrift-start / thrift-stop / thrift-status"
+	@echo "                 the local Spark Thrift server (dbt --target thrift),"
+	@echo "                 see docs/thrift.md"
 
 setup: $(STAMP)
 
@@ -49,6 +54,9 @@ build: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/retail-rfm run --timings
 
 lint: $(STAMP) sql-lint
 	$(BIN)/ruff check python
@@ -77,5 +85,18 @@ pr-check: $(STAMP)
 	$(BIN)/retail-rfm pr-check --state $(MAIN_STATE_DIR) --schema $(PR_SCHEMA) \
 		$(PR_CHECK_ARGS)
 
+# The local Spark Thrift server on $(RETAIL_LAKE_DIR); ports from
+# RETAIL_THRIFT_PORT (10000) and RETAIL_CONNECT_PORT (15002).
+thrift-start: $(STAMP)
+	$(BIN)/retail-rfm thrift start
+
+thrift-stop: $(STAMP)
+	$(BIN)/retail-rfm thrift stop
+
+# Says whether it runs; not running is an answer, not a failure of make.
+thrift-status: $(STAMP)
+	@$(BIN)/retail-rfm thrift status || true
+
 clean:
+	@test ! -x $(BIN)/retail-rfm || $(BIN)/retail-rfm thrift stop
 	rm -rf .lake target logs .state

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from retail_rfm.errors import LoadError
+from retail_rfm.errors import LoadError, ThriftServerError
 from retail_rfm.load import load_dataset
 from retail_rfm.main_job import (
     add_report_command,
@@ -21,9 +21,11 @@ from retail_rfm.main_job import (
     add_summary_command,
 )
 from retail_rfm.pr_check import add_pr_check_command, add_save_state_command
+from retail_rfm.thrift_command import add_thrift_command
 
 EXIT_OK = 0
 EXIT_LOAD_ERROR = 2
+EXIT_THRIFT_ERROR = 3
 EXIT_INTERRUPTED = 130
 
 
@@ -49,8 +51,8 @@ def add_load_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--path", type=Path, help="the dataset file to load")
     parser.add_argument(
         "--raw-location",
-        type=Path,
-        help="the raw table folder (default: $RETAIL_RAW_LOCATION, else "
+        help="the raw table: a folder or an S3 prefix s3://bucket/prefix "
+        "(default: $RETAIL_RAW_LOCATION, else "
         "$RETAIL_LAKE_DIR/raw/online_retail/invoice_lines)",
     )
     parser.set_defaults(handler=_run_load)
@@ -63,6 +65,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_report_command,
     add_save_state_command,
     add_pr_check_command,
+    add_thrift_command,
 ]
 
 
@@ -87,6 +90,8 @@ def configure_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # py4j logs every closed gateway connection at INFO: one line per query.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LoadError as exc:
         sys.stderr.write(f"retail-rfm {args.command}: error: {exc}\n")
         return EXIT_LOAD_ERROR
+    except ThriftServerError as exc:
+        sys.stderr.write(f"retail-rfm {args.command}: error: {exc}\n")
+        return EXIT_THRIFT_ERROR
     except KeyboardInterrupt:
         sys.stderr.write(f"retail-rfm {args.command}: interrupted\n")
         return EXIT_INTERRUPTED

@@ -25,7 +25,7 @@ PATH_ENV = "ONLINE_RETAIL_PATH"
 class LoadResult:
     source: Path
     rows: int
-    raw_location: Path
+    raw_location: paths.RawLocation
     seconds: float
     sha256: str
 
@@ -42,7 +42,9 @@ def resolve_source(path: Path | None) -> Path:
     return fetch_dataset()
 
 
-def load_dataset(path: Path | None, raw_location: Path | None = None) -> LoadResult:
+def load_dataset(
+    path: Path | None, raw_location: paths.RawLocation | None = None
+) -> LoadResult:
     """Replace the raw table with the rows of the dataset file.
 
     Nothing is written unless the whole file reads and validates: on
@@ -50,8 +52,11 @@ def load_dataset(path: Path | None, raw_location: Path | None = None) -> LoadRes
     """
     started = time.perf_counter()
     source_path = resolve_source(path)
-    location = Path(raw_location) if raw_location is not None else paths.raw_location()
-    location = location.absolute()
+    location = (
+        paths.raw_location()
+        if raw_location is None
+        else paths.parse_raw_location(raw_location)
+    )
 
     source = read_source(source_path)
     validate(source)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from decimal import Decimal
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from retail_rfm import paths
-from retail_rfm.dbt_project import DbtProject
+from retail_rfm.dbt_project import BuildResult, DbtProject
 from retail_rfm.load import load_dataset
 from retail_rfm.report import write_segment_report
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_BUILD_FAILED = 1
+LOCATION_ROOT_ENV = "RETAIL_LOCATION_ROOT"
 
 HEADLINE_SQL = """
 select
@@ -56,12 +58,41 @@ order by segment_rank
 """
 
 
+CLUSTERS_SQL = """
+select
+    profile.cluster_id, profile.cluster_label, profile.customers,
+    profile.share_of_customers, profile.net_revenue,
+    profile.share_of_net_revenue, profile.avg_recency_days,
+    profile.avg_frequency, profile.median_monetary,
+    run.cluster_count, run.silhouette, run.outlier_policy
+from {{ ref('cluster_profile') }} as profile
+cross join (
+    select
+        max(cluster_count) as cluster_count,
+        max(silhouette) as silhouette,
+        max(outlier_policy) as outlier_policy
+    from {{ ref('customer_clusters') }}
+) as run
+order by profile.cluster_id
+"""
+
+
 def _money(value: Decimal) -> str:
-    return f"£{value:,.2f}"
+    sign = "-" if value < 0 else ""
+    return f"{sign}£{abs(value):,.2f}"
 
 
 def _share(value: Decimal | float) -> str:
     return f"{float(value) * 100:.1f}%"
+
+
+def marts_location(target: str, marts_schema: str) -> str:
+    """Where the marts' files are: under RETAIL_LOCATION_ROOT on targets that
+    give tables a location (dbt_project.yml), else the lake's warehouse."""
+    root = os.environ.get(LOCATION_ROOT_ENV, "").strip().rstrip("/")
+    if target != "local" and root:
+        return f"{root}/{marts_schema}/"
+    return str(paths.lake_dir() / "warehouse" / f"{marts_schema}.db")
 
 
 def headline(project: DbtProject) -> str:
@@ -75,9 +106,8 @@ def headline(project: DbtProject) -> str:
     marts_schema = str(head["customer_rfm_relation"]).rsplit(".", 1)[0]
     lines = [
         f"Marts in schema {marts_schema}: customer_rfm, segment_summary, "
-        "revenue_summary",
-        f"  local target: Parquet files under "
-        f"{paths.lake_dir() / 'warehouse' / (marts_schema + '.db')}",
+        "revenue_summary, customer_clusters, cluster_profile",
+        f"  Parquet files under {marts_location(project.target, marts_schema)}",
         f"Customers scored: {head['customers']:,} in "
         f"{head['segments_used']} of {head['segments']} segments",
         f"Net revenue: {_money(total)}",
@@ -100,10 +130,53 @@ def headline(project: DbtProject) -> str:
         f"{_money(row['net_revenue']):>15} {_share(row['share_of_net_revenue']):>7}"
         for row in segments
     ]
+    lines += cluster_lines(project.query(CLUSTERS_SQL))
     return "\n".join(lines)
 
 
-def _failed_nodes(build: Any) -> str:
+def timings(build: BuildResult, slowest: int = 10) -> str:
+    """Where a build's time went: seconds per kind of node, slowest nodes."""
+    per_kind: dict[str, list[float]] = {}
+    for node in build.nodes:
+        per_kind.setdefault(node.resource_type, []).append(node.seconds)
+    lines = [f"dbt build: {build.seconds:.1f} s wall, by kind of node:"]
+    lines += [
+        f"  {kind:<10} {len(seconds):>4} nodes {sum(seconds):>7.1f} s"
+        for kind, seconds in sorted(per_kind.items())
+    ]
+    lines.append(f"Slowest {slowest} nodes:")
+    lines += [
+        f"  {node.seconds:>6.2f} s  {node.unique_id}"
+        for node in sorted(build.nodes, key=lambda n: -n.seconds)[:slowest]
+    ]
+    return "\n".join(lines)
+
+
+def cluster_lines(clusters: list[dict[str, Any]]) -> list[str]:
+    """The cluster profile: one line per cluster of customer_clusters."""
+    if not clusters:
+        return ["Customer clusters: none (customer_rfm is empty)"]
+    run = clusters[0]
+    silhouette = (
+        "n/a" if run["silhouette"] is None else f"{float(run['silhouette']):.3f}"
+    )
+    lines = [
+        f"Customer clusters (k-means on Spark, k={run['cluster_count']}, "
+        f"silhouette {silhouette}, extreme customers: {run['outlier_policy']}):"
+    ]
+    lines += [
+        f"  {row['cluster_id']:>2} {row['cluster_label']:<34} "
+        f"{row['customers']:>6,} customers {_share(row['share_of_customers']):>6} "
+        f"{_money(row['net_revenue']):>15} {_share(row['share_of_net_revenue']):>6}"
+        f"  {float(row['avg_recency_days']):.0f} days, "
+        f"{float(row['avg_frequency']):.1f} invoices, "
+        f"median {_money(row['median_monetary'])}"
+        for row in clusters
+    ]
+    return lines
+
+
+def _failed_nodes(build: BuildResult) -> str:
     return "\n".join(
         f"  {node.status}: {node.unique_id}: {node.message}"
         for node in build.with_status("error", "fail", "runtime error")
@@ -122,6 +195,8 @@ def run_main_job(args: argparse.Namespace) -> int:
     sys.stdout.write(headline(project) + "\n")
     report = write_segment_report(project, report_dir(args))
     sys.stdout.write(f"Segment report: {report.path}\n")
+    if args.timings:
+        sys.stdout.write(timings(build) + "\n")
     sys.stdout.write(
         f"Main job done in {time.monotonic() - started:.1f} s "
         f"(dbt build {build.seconds:.1f} s, {len(build.nodes)} nodes)\n"
@@ -175,12 +250,17 @@ def add_run_command(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--path", type=Path, help="the dataset file to load")
     parser.add_argument(
-        "--raw-location", type=Path, help="the raw table folder (see `load`)"
+        "--raw-location", help="the raw table folder or S3 prefix (see `load`)"
     )
     parser.add_argument(
         "--skip-load",
         action="store_true",
         help="build on the raw table as it is, without loading",
+    )
+    parser.add_argument(
+        "--timings",
+        action="store_true",
+        help="also print where the build's time went (the benchmark)",
     )
     _add_target_argument(parser)
     _add_report_dir_argument(parser)

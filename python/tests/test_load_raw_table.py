@@ -148,8 +148,11 @@ def test_default_raw_location_is_under_the_lake(
     monkeypatch.setenv("RETAIL_RAW_LOCATION", "")
     assert paths.raw_location().name == "invoice_lines"
 
-    monkeypatch.setenv("RETAIL_RAW_LOCATION", "s3://bucket/raw")
-    with pytest.raises(LoadError, match="s3://bucket/raw is a URL"):
+    # An S3 prefix stays text, as given (it goes into the catalog as is).
+    monkeypatch.setenv("RETAIL_RAW_LOCATION", "s3://bucket/raw/")
+    assert paths.raw_location() == "s3://bucket/raw"
+    monkeypatch.setenv("RETAIL_RAW_LOCATION", "gs://bucket/raw")
+    with pytest.raises(LoadError, match="not to gs://"):
         paths.raw_location()
 
 
