@@ -66,35 +66,35 @@ checks as (
         0 as tolerance
     union all
     select
-        'invoices = raw',
-        (select net_revenue from raw_total),
-        (select sum(net_revenue) from invoices),
-        0
+        'invoices = raw' as check_name,
+        (select net_revenue from raw_total) as expected,
+        (select sum(net_revenue) from invoices) as actual,
+        0 as tolerance
     union all
     select
-        'customers + guest lines = raw',
-        (select net_revenue from raw_total),
+        'customers + guest lines = raw' as check_name,
+        (select net_revenue from raw_total) as expected,
         (select sum(net_revenue) from customer_orders)
-        + (select guest_net_revenue from raw_total),
-        0
+        + (select guest_net_revenue from raw_total) as actual,
+        0 as tolerance
     union all
     select
-        'revenue_summary buckets = raw',
-        (select net_revenue from raw_total),
-        (select all_buckets from bucket),
-        0
+        'revenue_summary buckets = raw' as check_name,
+        (select net_revenue from raw_total) as expected,
+        (select all_buckets from bucket) as actual,
+        0 as tolerance
     union all
     select
-        'revenue_summary guest bucket = raw guest lines',
-        (select guest_net_revenue from raw_total),
-        (select guest_lines from bucket),
-        0
+        'revenue_summary guest bucket = raw guest lines' as check_name,
+        (select guest_net_revenue from raw_total) as expected,
+        (select guest_lines from bucket) as actual,
+        0 as tolerance
     union all
     select
-        'customer_rfm monetary = rfm_customers bucket',
-        (select rfm_customers from bucket),
-        (select sum(monetary) from customer_rfm),
-        (select 0.005 * count(*) from customer_rfm)
+        'customer_rfm monetary = rfm_customers bucket' as check_name,
+        (select rfm_customers from bucket) as expected,
+        (select sum(monetary) from customer_rfm) as actual,
+        (select 0.005 * count(*) from customer_rfm) as tolerance
 )
 
 select *

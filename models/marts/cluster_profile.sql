@@ -25,6 +25,7 @@ per_cluster as (
     select
         cluster_id,
         cluster_label,
+        cluster_id = 0 as is_set_apart,
         count(*) as customers,
         count_if(is_outlier) as extreme_customers,
         sum(monetary) as net_revenue,
@@ -47,7 +48,7 @@ final as (
     select
         cast(per_cluster.cluster_id as int) as cluster_id,
         per_cluster.cluster_label,
-        per_cluster.cluster_id = 0 as is_set_apart,
+        per_cluster.is_set_apart,
         cast(per_cluster.customers as int) as customers,
         cast(
             per_cluster.customers / totals.customers as decimal(7, 4)

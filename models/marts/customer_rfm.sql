@@ -1,4 +1,11 @@
+{#- The as-of date: the project variable rfm_as_of_date when it is set,
+    else the day after the last invoice (the CTE last_invoice below). -#}
 {%- set as_of_date_override = var('rfm_as_of_date') -%}
+{%- if as_of_date_override -%}
+    {%- set as_of_date_sql = "cast('" ~ as_of_date_override ~ "' as date)" -%}
+{%- else -%}
+    {%- set as_of_date_sql = 'last_invoice.day_after_last_invoice' -%}
+{%- endif -%}
 
 with
 
@@ -14,14 +21,16 @@ segment_map as (
     select * from {{ ref('rfm_segment_map') }}
 ),
 
-as_of as (
-    {%- if as_of_date_override %}
-    select cast('{{ as_of_date_override }}' as date) as as_of_date
-    {%- else %}
+last_invoice as (
     -- The day after the last invoice date in the data, over all invoices.
-    select date_add(max(invoice_date), 1) as as_of_date
+    select date_add(max(invoice_date), 1) as day_after_last_invoice
     from invoices
-    {%- endif %}
+),
+
+as_of as (
+    -- One row, whichever way the date is set.
+    select {{ as_of_date_sql }} as as_of_date
+    from last_invoice
 ),
 
 purchasers as (
@@ -38,12 +47,12 @@ features as (
         purchasers.first_purchase_at,
         purchasers.last_purchase_at,
         as_of.as_of_date,
+        purchasers.purchase_invoices as frequency,
+        purchasers.cancellation_invoices,
+        cast(round(purchasers.net_revenue, 2) as decimal(18, 2)) as monetary,
         datediff(
             as_of.as_of_date, cast(purchasers.last_purchase_at as date)
-        ) as recency_days,
-        purchasers.purchase_invoices as frequency,
-        cast(round(purchasers.net_revenue, 2) as decimal(18, 2)) as monetary,
-        purchasers.cancellation_invoices
+        ) as recency_days
     from purchasers
     cross join as_of
 ),
@@ -64,16 +73,23 @@ scored as (
     -- Quintiles: 1 + floor(5 * customers ranked below / all customers).
     select
         ranked.*,
-        cast(1 + ((recency_rank - 1) * 5) div customers as int) as r_score,
-        cast(1 + ((frequency_rank - 1) * 5) div customers as int) as f_score,
-        cast(1 + ((monetary_rank - 1) * 5) div customers as int) as m_score
+        cast(
+            1 + ((ranked.recency_rank - 1) * 5) div ranked.customers as int
+        ) as r_score,
+        cast(
+            1 + ((ranked.frequency_rank - 1) * 5) div ranked.customers as int
+        ) as f_score,
+        cast(
+            1 + ((ranked.monetary_rank - 1) * 5) div ranked.customers as int
+        ) as m_score
     from ranked
 ),
 
 segmented as (
     select
         scored.*,
-        cast((scored.f_score + scored.m_score + 1) div 2 as int) as fm_score
+        cast((scored.f_score + scored.m_score + 1) div 2 as int) as fm_score,
+        concat(scored.r_score, scored.f_score, scored.m_score) as rfm_cell
     from scored
 ),
 
@@ -92,9 +108,7 @@ final as (
         segmented.f_score,
         segmented.m_score,
         segmented.fm_score,
-        concat(
-            segmented.r_score, segmented.f_score, segmented.m_score
-        ) as rfm_cell,
+        segmented.rfm_cell,
         segment_map.segment
     from segmented
     left join segment_map

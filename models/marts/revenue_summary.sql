@@ -40,12 +40,13 @@ per_bucket as (
     group by revenue_bucket
 ),
 
-buckets as (
+bucket_definitions as (
     select
-        revenue_bucket,
-        bucket_rank,
-        description
-    from values
+        listed.revenue_bucket,
+        listed.bucket_rank,
+        listed.description
+    from (
+        values
         (
             'rfm_customers', 1,
             'Lines of customers with at least one purchase invoice: '
@@ -59,15 +60,16 @@ buckets as (
         (
             'guest_lines', 3,
             'Lines without a CustomerID: in no customer mart'
-        ) as buckets (revenue_bucket, bucket_rank, description)
+        )
+    ) as listed (revenue_bucket, bucket_rank, description)
 ),
 
 final as (
     -- All three buckets appear, with zeros when one is empty.
     select
-        buckets.revenue_bucket,
-        cast(buckets.bucket_rank as int) as bucket_rank,
-        buckets.description,
+        bucket_definitions.revenue_bucket,
+        cast(bucket_definitions.bucket_rank as int) as bucket_rank,
+        bucket_definitions.description,
         cast(coalesce(per_bucket.customers, 0) as int) as customers,
         cast(coalesce(per_bucket.invoices, 0) as int) as invoices,
         cast(coalesce(per_bucket.lines, 0) as int) as lines,
@@ -83,9 +85,9 @@ final as (
             / sum(per_bucket.net_revenue) over ()
             as decimal(9, 6)
         ) as share_of_net_revenue
-    from buckets
+    from bucket_definitions
     left join per_bucket
-        on buckets.revenue_bucket = per_bucket.revenue_bucket
+        on bucket_definitions.revenue_bucket = per_bucket.revenue_bucket
 )
 
 select * from final

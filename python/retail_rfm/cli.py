@@ -15,7 +15,12 @@ from pathlib import Path
 
 from retail_rfm.errors import LoadError, ThriftServerError
 from retail_rfm.load import load_dataset
-from retail_rfm.main_job import add_run_command, add_summary_command
+from retail_rfm.main_job import (
+    add_report_command,
+    add_run_command,
+    add_summary_command,
+)
+from retail_rfm.pr_check import add_pr_check_command, add_save_state_command
 from retail_rfm.thrift_command import add_thrift_command
 
 EXIT_OK = 0
@@ -57,6 +62,9 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_load_command,
     add_run_command,
     add_summary_command,
+    add_report_command,
+    add_save_state_command,
+    add_pr_check_command,
     add_thrift_command,
 ]
 

@@ -1,6 +1,7 @@
-"""The main job: load the data, `dbt build` everything, print the headlines.
+"""The main job: load the data, `dbt build` everything, print the headlines
+and write the segment report.
 
-One process does all three, so on the local Spark the JVM and the metastore
+One process does it all, so on the local Spark the JVM and the metastore
 start once (dbt runs in-process and keeps its Spark session).
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 from retail_rfm import paths
 from retail_rfm.dbt_project import BuildResult, DbtProject
 from retail_rfm.load import load_dataset
+from retail_rfm.report import write_segment_report
 
 log = logging.getLogger(__name__)
 
@@ -191,12 +193,25 @@ def run_main_job(args: argparse.Namespace) -> int:
         sys.stderr.write(f"dbt build failed:\n{_failed_nodes(build)}\n")
         return EXIT_BUILD_FAILED
     sys.stdout.write(headline(project) + "\n")
+    report = write_segment_report(project, report_dir(args))
+    sys.stdout.write(f"Segment report: {report.path}\n")
     if args.timings:
         sys.stdout.write(timings(build) + "\n")
     sys.stdout.write(
         f"Main job done in {time.monotonic() - started:.1f} s "
         f"(dbt build {build.seconds:.1f} s, {len(build.nodes)} nodes)\n"
     )
+    return EXIT_OK
+
+
+def report_dir(args: argparse.Namespace) -> Path:
+    """--report-dir, else $RETAIL_LAKE_DIR/reports."""
+    return args.report_dir or paths.lake_dir() / "reports"
+
+
+def write_report(args: argparse.Namespace) -> int:
+    report = write_segment_report(DbtProject(target=args.target), report_dir(args))
+    sys.stdout.write(f"Segment report: {report.path}\n")
     return EXIT_OK
 
 
@@ -213,14 +228,24 @@ def _add_target_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_report_dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        help="where to write segments.html and its PNGs "
+        "(default: $RETAIL_LAKE_DIR/reports)",
+    )
+
+
 def add_run_command(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="the main job: load the data, dbt build, print the headlines",
+        help="the main job: load the data, dbt build, print the headlines, "
+        "write the segment report",
         description=(
             "Load the dataset into the raw table, run `dbt build` (every seed, "
-            "model and test) and print where the marts are and their headline "
-            "figures."
+            "model and test), print where the marts are and their headline "
+            "figures, and write the segment report (HTML with PNG plots)."
         ),
     )
     parser.add_argument("--path", type=Path, help="the dataset file to load")
@@ -238,6 +263,7 @@ def add_run_command(subparsers: argparse._SubParsersAction) -> None:
         help="also print where the build's time went (the benchmark)",
     )
     _add_target_argument(parser)
+    _add_report_dir_argument(parser)
     parser.set_defaults(handler=run_main_job)
 
 
@@ -247,3 +273,13 @@ def add_summary_command(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_target_argument(parser)
     parser.set_defaults(handler=show_summary)
+
+
+def add_report_command(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="write the segment report (HTML with PNG plots) of the built marts",
+    )
+    _add_target_argument(parser)
+    _add_report_dir_argument(parser)
+    parser.set_defaults(handler=write_report)
