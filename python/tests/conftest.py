@@ -165,6 +165,7 @@ class ThriftLake:
             env={
                 "RETAIL_LAKE_DIR": str(self.root),
                 "RETAIL_THRIFT_PORT": str(self.settings.port),
+                "RETAIL_CONNECT_PORT": str(self.settings.connect_port),
                 "RETAIL_SCHEMA": name,
                 "RETAIL_LOCATION_ROOT": str(self.location_root),
                 # The raw table is found where the server's lake keeps it.

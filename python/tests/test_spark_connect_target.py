@@ -1,9 +1,10 @@
 """Python models over Spark Connect, next to a Spark Thrift server.
 
-A Thrift server with the Spark Connect plugin runs for this module (its own
-lake, free ports on 127.0.0.1). The `dbt` command, as a user runs it, builds
-the project on a `method: thrift` target of type spark_oss: the SQL models go
-over HiveServer2, customer_clusters over Spark Connect, into one catalog.
+The test run's Thrift server (conftest's `thrift_lake`: its own lake, free
+ports on 127.0.0.1) runs the Spark Connect plugin in the same application.
+The `dbt` command, as a user runs it, builds the project on a
+`method: thrift` target of type spark_oss: the SQL models go over
+HiveServer2, customer_clusters over Spark Connect, into one catalog.
 Then the adapter's Connect submission runs model code directly against the
 same server.
 """
@@ -15,21 +16,18 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import thrift_connect_server
 from cluster_fixture import EXTREME, GROUPS, write_cluster_lines
-from conftest import CLUSTER_VARS, LakeBuild
+from conftest import CLUSTER_VARS, LakeBuild, ThriftLake
 from dbt.adapters.spark_oss.connections import SparkOssCredentials
 from dbt.adapters.spark_oss.model_code import PythonModelError
 from dbt.adapters.spark_oss.python_submissions import SparkConnectPythonJobHelper
 from dbt.adapters.spark_oss.spark_connect import CONNECT_MODE_VARIABLE
 from pyhive import hive
-from thrift_connect_server import ThriftConnectServer
 
 from retail_rfm.dbt_project import PROJECT_DIR
 from retail_rfm.load import load_dataset
@@ -38,13 +36,25 @@ SCHEMA = "connect"
 DBT_TIMEOUT_SECONDS = 1200
 
 
+@dataclass(frozen=True)
+class ThriftConnectServer:
+    """The ports of the test run's Thrift server (conftest's thrift_lake),
+    which runs Spark Connect in the same Spark application."""
+
+    thrift_port: int
+    connect_port: int
+
+    @property
+    def connect_url(self) -> str:
+        return f"sc://127.0.0.1:{self.connect_port}"
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThriftConnectServer]:
-    started = thrift_connect_server.start(tmp_path_factory.mktemp("connect_lake"))
-    try:
-        yield started
-    finally:
-        started.stop()
+def server(thrift_lake: ThriftLake) -> ThriftConnectServer:
+    return ThriftConnectServer(
+        thrift_port=thrift_lake.settings.port,
+        connect_port=thrift_lake.settings.connect_port,
+    )
 
 
 def sql(server: ThriftConnectServer, statement: str) -> list[tuple[Any, ...]]:

@@ -91,6 +91,8 @@ def test_tables_are_written_under_the_location_root(
     assert folders == [
         "full_intermediate/int_customer_orders_summarized",
         "full_intermediate/int_invoices_aggregated",
+        "full_marts/cluster_profile",
+        "full_marts/customer_clusters",
         "full_marts/customer_rfm",
         "full_marts/revenue_summary",
         "full_marts/segment_summary",

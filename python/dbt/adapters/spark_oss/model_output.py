@@ -123,11 +123,14 @@ def write_model_output(
     relation: str,
     file_format: str,
     contract: Sequence[Sequence[str]] | None = None,
+    location: str | None = None,
 ) -> None:
     """Write `result` (Spark or pandas DataFrame) as the table `relation`.
 
     `contract`: the enforced contract's (column, data type) pairs in order, or
-    None when the model has no enforced contract.
+    None when the model has no enforced contract. `location`: where the
+    table's files go (dbt-spark's location_root/<table>, an S3 prefix on EMR),
+    or None for a managed table in the warehouse folder.
     """
     dataframe = _as_spark_dataframe(result, session)
     if contract is not None:
@@ -140,4 +143,7 @@ def write_model_output(
         if mismatches:
             raise ContractError(contract_error_message(relation, mismatches))
         dataframe = dataframe.select(*[name for name, _ in wanted])
-    dataframe.write.mode("overwrite").format(file_format).saveAsTable(relation)
+    writer = dataframe.write.mode("overwrite").format(file_format)
+    if location:
+        writer = writer.option("path", location)
+    writer.saveAsTable(relation)

@@ -33,6 +33,10 @@
   {%- else -%}
     {%- set contract = none -%}
   {%- endif -%}
+  {#- As dbt-spark's location_clause() places a SQL model's table. -#}
+  {%- set location_root = config.get('location_root') -%}
+  {%- set location = (location_root ~ '/' ~ relation.identifier)
+      if location_root else none -%}
 {{ compiled_code }}
 
 
@@ -45,5 +49,6 @@ write_model_output(
     relation={{ relation | string | tojson }},
     file_format={{ config.get('file_format', 'parquet') | tojson }},
     contract={{ (contract | tojson) if contract is not none else 'None' }},
+    location={{ (location | tojson) if location is not none else 'None' }},
 )
 {%- endmacro %}
