@@ -184,6 +184,8 @@ def spark_conf(settings: ServerSettings) -> dict[str, str]:
         "spark.plugins": CONNECT_PLUGIN,
         "spark.connect.grpc.binding.address": BIND_HOST,
         "spark.connect.grpc.binding.port": str(settings.connect_port),
+        # A taken Connect port fails the start instead of moving elsewhere.
+        "spark.connect.grpc.port.maxRetries": "0",
     }
     conf.update(settings.extra_conf)
     return conf
