@@ -20,16 +20,7 @@ import csv
 from datetime import datetime, timedelta
 from pathlib import Path
 
-HEADER = [
-    "InvoiceNo",
-    "StockCode",
-    "Description",
-    "Quantity",
-    "InvoiceDate",
-    "UnitPrice",
-    "CustomerID",
-    "Country",
-]
+from retail_files import HEADER
 
 AS_OF = datetime(2011, 12, 10)
 LOYAL = [81001 + i for i in range(12)]

@@ -15,19 +15,9 @@ from pathlib import Path
 
 import pytest
 from conftest import LakeBuild, SparkLake
+from retail_files import HEADER
 
 from retail_rfm.dbt_project import DbtError
-
-HEADER = [
-    "InvoiceNo",
-    "StockCode",
-    "Description",
-    "Quantity",
-    "InvoiceDate",
-    "UnitPrice",
-    "CustomerID",
-    "Country",
-]
 
 # Customer 70001: two purchases and a cancellation of part of the second;
 #   postage on the first. Net 10*2.50 + 3.25 + 4*1.255 - 2*1.255 = 30.76.
