@@ -35,13 +35,14 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dbt.adapters.spark_oss.spark_connect import connect_plugin_conf
+
 from retail_rfm import paths
 from retail_rfm.errors import ThriftServerError
 
 log = logging.getLogger(__name__)
 
 SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
-CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
 APP_NAME = "retail-rfm-thrift"
 BIND_HOST = "127.0.0.1"
 
@@ -181,11 +182,9 @@ def spark_conf(settings: ServerSettings) -> dict[str, str]:
             f"jdbc:derby:;databaseName={settings.metastore_dir};create=true"
         ),
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={lake}",
-        "spark.plugins": CONNECT_PLUGIN,
-        "spark.connect.grpc.binding.address": BIND_HOST,
-        "spark.connect.grpc.binding.port": str(settings.connect_port),
-        # A taken Connect port fails the start instead of moving elsewhere.
-        "spark.connect.grpc.port.maxRetries": "0",
+        # Spark Connect in the same application, for Python models: the
+        # settings the spark_oss adapter documents for any Thrift server.
+        **connect_plugin_conf(settings.connect_port, BIND_HOST),
     }
     conf.update(settings.extra_conf)
     return conf
